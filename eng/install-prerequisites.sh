@@ -8,6 +8,9 @@ set -euo pipefail
 
 # One line per package: why the platform needs it.
 packages=(
+  mosquitto            # reference MQTT broker the interop tests and benchmarks run beside ours
+  mosquitto-clients    # mosquitto_pub / mosquitto_sub: foreign MQTT clients for interop tests
+  python3-paho-mqtt    # paho (MQTT 3.1.1 and 5): a second foreign client
 )
 
 missing=()
