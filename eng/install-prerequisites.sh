@@ -11,6 +11,11 @@ packages=(
   mosquitto            # reference MQTT broker the interop tests and benchmarks run beside ours
   mosquitto-clients    # mosquitto_pub / mosquitto_sub: foreign MQTT clients for interop tests
   python3-paho-mqtt    # paho (MQTT 3.1.1 and 5): a second foreign client
+  librdkafka1          # the native Kafka client under Confluent.Kafka, and its built-in mock cluster
+  kcat                 # a foreign Kafka client for interop tests
+  postgresql           # database servers the tests start on free ports (one data directory per run)
+  python3-grpcio       # a foreign gRPC client and server for interop tests
+  python3-grpc-tools   # protoc for the python side of those tests
 )
 
 missing=()
