@@ -70,6 +70,18 @@ public sealed class SessionOptions
     /// <summary>Bytes of payload queued per session; the same policy applies.</summary>
     public long MaximumQueuedBytes { get; set; } = 64 * 1024 * 1024;
 
+    /// <summary>
+    /// Different queue bounds for some clients, first matching prefix wins — e.g. the Kafka bridge
+    /// (<c>kafka-bridge</c>) gets a deep queue so a Kafka outage is absorbed rather than refused.
+    /// </summary>
+    public List<SessionQueueOverride> QueueOverrides { get; } = [];
+
+    /// <summary>
+    /// Honour the SUBSCRIBE user property <c>publisher-info: client-id</c>: deliveries through such a
+    /// subscription carry the publisher's client id as user property <c>mqtt.client_id</c>.
+    /// </summary>
+    public bool AllowPublisherInfo { get; set; } = true;
+
     /// <summary>Queue QoS 0 messages for disconnected persistent sessions (off: they are dropped, like Mosquitto).</summary>
     public bool QueueQos0WhenOffline { get; set; }
 
@@ -96,6 +108,15 @@ public sealed class SessionOptions
 
     /// <summary>How shared-subscription groups pick a member: RoundRobin or HashClientId (of the publisher).</summary>
     public SharedSubscriptionStrategy SharedSubscriptionStrategy { get; set; } = SharedSubscriptionStrategy.RoundRobin;
+}
+
+public sealed class SessionQueueOverride
+{
+    public string ClientIdPrefix { get; set; } = "";
+
+    public int MaximumQueuedMessages { get; set; } = 100_000;
+
+    public long MaximumQueuedBytes { get; set; } = 512L * 1024 * 1024;
 }
 
 public enum SharedSubscriptionStrategy

@@ -152,11 +152,27 @@ public sealed partial class MqttConnection
         }
 
         var reason = Admit(topic, view.Payload.Length);
-        var delivered = 0;
+        var outcome = default(DeliveryOutcome);
         if (reason == ReasonCode.Success)
         {
-            delivered = Route(view, topic);
+            outcome = Route(view, topic);
         }
+
+        if (outcome.RefusedReliable > 0 && view.QoS != QualityOfService.AtMostOnce)
+        {
+            // A subscriber's queue was full: the message is not safely stored everywhere it must
+            // go, so the publisher must not be told it was accepted. MQTT 5 hears Quota exceeded and
+            // can send it again; 3.1.1 has no negative acknowledgement, so the connection closes
+            // without one and the client resends the message when it reconnects [MQTT-4.4.0-1].
+            if (!V5)
+            {
+                throw new MqttProtocolException(ReasonCode.QuotaExceeded, "MQTT-4.4.0-1", "a subscriber queue is full; closing so the client resends");
+            }
+
+            reason = ReasonCode.QuotaExceeded;
+        }
+
+        var delivered = outcome.Delivered;
 
         switch (view.QoS)
         {
@@ -223,13 +239,13 @@ public sealed partial class MqttConnection
         : ReasonCode.Success;
 
     /// <summary>Routes an admitted PUBLISH; the message object is only made when someone will get it.</summary>
-    private int Route(in PublishView view, ReadOnlySpan<byte> topic)
+    private DeliveryOutcome Route(in PublishView view, ReadOnlySpan<byte> topic)
     {
         var matches = _broker.Match(topic);
         if (matches.IsEmpty && !view.Retain)
         {
             _broker.Telemetry.RecordDrop(DropReason.NoSubscribers);
-            return 0;
+            return default;
         }
 
         Activity? activity = null;
@@ -261,14 +277,14 @@ public sealed partial class MqttConnection
             _broker.Retained.Update(message);
         }
 
-        var delivered = matches.IsEmpty ? 0 : _broker.Deliver(message, matches);
+        var outcome = matches.IsEmpty ? default : _broker.Deliver(message, matches);
         if (activity is not null)
         {
-            activity.SetTag("gateway.deliveries", delivered);
+            activity.SetTag("gateway.deliveries", outcome.Delivered);
             activity.Stop();
         }
 
-        return delivered;
+        return outcome;
     }
 
     private void HandlePubRec(PublishAckPacket pubRec)

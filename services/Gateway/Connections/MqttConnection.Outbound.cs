@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.IO.Pipelines;
+using Platform.Gateway.Routing;
 using Platform.Gateway.Sessions;
 using Platform.Gateway.Telemetry;
 using Platform.Mqtt.Codec;
@@ -157,7 +158,10 @@ public sealed partial class MqttConnection
         }
 
         var message = delivery.Message;
-        var properties = V5 ? message.ForwardedProperties.Length + 16 + (5 * delivery.SubscriptionIdentifiers.Count) : 0;
+        var properties = V5
+            ? message.ForwardedProperties.Length + 16 + (5 * delivery.SubscriptionIdentifiers.Count)
+              + (delivery.PublisherInfo && message.PublisherClientId is { } publisher ? 5 + MqttBroker.PublisherClientIdProperty.Length + System.Text.Encoding.UTF8.GetByteCount(publisher) : 0)
+            : 0;
         var body = 2 + message.Topic.Length + 2 + properties + 4 + message.PayloadLength;
         return body + 5 <= _clientMaximumPacketSize;
     }
@@ -178,7 +182,8 @@ public sealed partial class MqttConnection
             // [MQTT-3.3.2-6]), Subscription Identifiers [MQTT-3.3.4-3] and a Topic Alias.
             var forwarded = message.ForwardedProperties;
             var ids = delivery.SubscriptionIdentifiers;
-            var size = forwarded.Length + 5 + (ids.Count * 5) + 3;
+            var publisher = delivery.PublisherInfo ? message.PublisherClientId : null;
+            var size = forwarded.Length + 5 + (ids.Count * 5) + 3 + (publisher is null ? 0 : 5 + MqttBroker.PublisherClientIdProperty.Length + (publisher.Length * 3));
             byte[]? rented = null;
             var properties = size <= 512 ? stackalloc byte[512] : (rented = ArrayPool<byte>.Shared.Rent(size));
             forwarded.CopyTo(properties);
@@ -194,6 +199,11 @@ public sealed partial class MqttConnection
             {
                 properties[length++] = (byte)PropertyId.SubscriptionIdentifier;
                 length += VariableByteInteger.Write(properties[length..], ids[i]);
+            }
+
+            if (publisher is not null)
+            {
+                length += WriteUserProperty(properties[length..], MqttBroker.PublisherClientIdProperty, publisher);
             }
 
             if (_outboundAliases is { } aliases && !dup)
@@ -227,5 +237,16 @@ public sealed partial class MqttConnection
         }
 
         return written;
+    }
+
+    private static int WriteUserProperty(Span<byte> destination, string name, string value)
+    {
+        destination[0] = (byte)PropertyId.UserProperty;
+        var nameLength = System.Text.Encoding.UTF8.GetBytes(name, destination[3..]);
+        BinaryPrimitives.WriteUInt16BigEndian(destination[1..], (ushort)nameLength);
+        var valueStart = 3 + nameLength;
+        var valueLength = System.Text.Encoding.UTF8.GetBytes(value, destination[(valueStart + 2)..]);
+        BinaryPrimitives.WriteUInt16BigEndian(destination[valueStart..], (ushort)valueLength);
+        return valueStart + 2 + valueLength;
     }
 }

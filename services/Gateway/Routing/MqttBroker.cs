@@ -23,6 +23,12 @@ namespace Platform.Gateway.Routing;
 /// </remarks>
 public sealed class MqttBroker
 {
+    /// <summary>SUBSCRIBE user property asking for the publisher's client id on every delivery.</summary>
+    public const string PublisherInfoProperty = "publisher-info";
+
+    /// <summary>User property carrying the publisher's client id to subscriptions that asked for it.</summary>
+    public const string PublisherClientIdProperty = "mqtt.client_id";
+
     [ThreadStatic]
     private static RouteMatches? t_matches;
 
@@ -38,7 +44,21 @@ public sealed class MqttBroker
         Authenticator = authenticator;
         var sessions = _options.Sessions;
         Limits = new SessionLimits(sessions.MaximumQueuedMessages, sessions.MaximumQueuedBytes, sessions.QueueQos0WhenOffline);
-        Sessions = new SessionRegistry(sessionStore, Limits);
+        var overrides = sessions.QueueOverrides
+            .Select(o => (o.ClientIdPrefix, Limits: new SessionLimits(o.MaximumQueuedMessages, o.MaximumQueuedBytes, sessions.QueueQos0WhenOffline)))
+            .ToArray();
+        Sessions = new SessionRegistry(sessionStore, clientId =>
+        {
+            foreach (var (prefix, limits) in overrides)
+            {
+                if (clientId.StartsWith(prefix, StringComparison.Ordinal))
+                {
+                    return limits;
+                }
+            }
+
+            return Limits;
+        });
         telemetry.Observe(this);
     }
 
@@ -83,9 +103,9 @@ public sealed class MqttBroker
     }
 
     /// <summary>Queues <paramref name="message"/> for every match; returns how many sessions it went to.</summary>
-    public int Deliver(MqttMessage message, RouteMatches matches)
+    public DeliveryOutcome Deliver(MqttMessage message, RouteMatches matches)
     {
-        var delivered = 0;
+        var delivered = default(DeliveryOutcome);
         var direct = matches.Direct;
         if (matches.NeedsDeduplication)
         {
@@ -103,7 +123,7 @@ public sealed class MqttBroker
 
                 var qos = (QualityOfService)Math.Min((byte)message.QoS, (byte)subscription.MaximumQoS);
                 var delivery = new Delivery(message, qos, subscription.RetainAsPublished && message.Retain,
-                    new SubscriptionIdentifiers(subscription.SubscriptionIdentifier));
+                    new SubscriptionIdentifiers(subscription.SubscriptionIdentifier), PublisherInfo: subscription.PublisherInfo);
                 delivered += Enqueue(subscription.Session, delivery);
             }
         }
@@ -114,7 +134,7 @@ public sealed class MqttBroker
             {
                 var qos = (QualityOfService)Math.Min((byte)message.QoS, (byte)member.MaximumQoS);
                 var delivery = new Delivery(message, qos, member.RetainAsPublished && message.Retain,
-                    new SubscriptionIdentifiers(member.SubscriptionIdentifier), group);
+                    new SubscriptionIdentifiers(member.SubscriptionIdentifier), group, member.PublisherInfo);
                 delivered += Enqueue(member.Session, delivery);
             }
         }
@@ -123,7 +143,7 @@ public sealed class MqttBroker
     }
 
     /// <summary>Routes a message the broker itself publishes (a will), including retained handling.</summary>
-    public int Publish(MqttMessage message)
+    public DeliveryOutcome Publish(MqttMessage message)
     {
         if (message.Retain)
         {
@@ -131,7 +151,7 @@ public sealed class MqttBroker
         }
 
         var matches = Match(message.Topic);
-        return matches.IsEmpty ? 0 : Deliver(message, matches);
+        return matches.IsEmpty ? default : Deliver(message, matches);
     }
 
     /// <summary>Publishes a will message on behalf of <paramref name="clientId"/> (3.1.2.5).</summary>
@@ -149,18 +169,18 @@ public sealed class MqttBroker
         Publish(message);
     }
 
-    private int Enqueue(Session session, in Delivery delivery)
+    private DeliveryOutcome Enqueue(Session session, in Delivery delivery)
     {
         switch (session.TryEnqueue(delivery))
         {
             case EnqueueResult.Queued:
-                return 1;
+                return new DeliveryOutcome(1, 0);
             case EnqueueResult.DroppedOffline:
                 Telemetry.RecordDrop(DropReason.Offline);
-                return 0;
+                return default;
             default:
                 Telemetry.RecordDrop(DropReason.QueueFull);
-                return 0;
+                return new DeliveryOutcome(0, delivery.QoS == QualityOfService.AtMostOnce ? 0 : 1);
         }
     }
 
@@ -168,9 +188,9 @@ public sealed class MqttBroker
     /// A client with overlapping subscriptions gets the message once, at the highest QoS of its
     /// matching subscriptions [MQTT-3.3.4-2], with all their Subscription Identifiers [MQTT-3.3.4-3].
     /// </summary>
-    private int DeliverDeduplicated(MqttMessage message, List<Subscription> direct)
+    private DeliveryOutcome DeliverDeduplicated(MqttMessage message, List<Subscription> direct)
     {
-        var merged = new Dictionary<Session, (QualityOfService QoS, bool Retain, SubscriptionIdentifiers Ids)>(direct.Count, ReferenceEqualityComparer.Instance);
+        var merged = new Dictionary<Session, (QualityOfService QoS, bool Retain, SubscriptionIdentifiers Ids, bool PublisherInfo)>(direct.Count, ReferenceEqualityComparer.Instance);
         foreach (var subscription in direct)
         {
             if (subscription.NoLocal && subscription.Session.ClientId == message.PublisherClientId)
@@ -181,14 +201,14 @@ public sealed class MqttBroker
             var qos = (QualityOfService)Math.Min((byte)message.QoS, (byte)subscription.MaximumQoS);
             var retain = subscription.RetainAsPublished && message.Retain;
             merged[subscription.Session] = merged.TryGetValue(subscription.Session, out var existing)
-                ? ((QualityOfService)Math.Max((byte)existing.QoS, (byte)qos), existing.Retain || retain, existing.Ids.Add(subscription.SubscriptionIdentifier))
-                : (qos, retain, new SubscriptionIdentifiers(subscription.SubscriptionIdentifier));
+                ? ((QualityOfService)Math.Max((byte)existing.QoS, (byte)qos), existing.Retain || retain, existing.Ids.Add(subscription.SubscriptionIdentifier), existing.PublisherInfo || subscription.PublisherInfo)
+                : (qos, retain, new SubscriptionIdentifiers(subscription.SubscriptionIdentifier), subscription.PublisherInfo);
         }
 
-        var delivered = 0;
-        foreach (var (session, (qos, retain, ids)) in merged)
+        var delivered = default(DeliveryOutcome);
+        foreach (var (session, (qos, retain, ids, publisherInfo)) in merged)
         {
-            delivered += Enqueue(session, new Delivery(message, qos, retain, ids));
+            delivered += Enqueue(session, new Delivery(message, qos, retain, ids, PublisherInfo: publisherInfo));
         }
 
         return delivered;
@@ -225,6 +245,8 @@ public sealed class MqttBroker
         var codes = new List<ReasonCode>(packet.Subscriptions.Count);
         var retained = new List<Delivery>();
         var subscriptionId = packet.Properties?.SubscriptionIdentifiers is [var id, ..] ? id : 0;
+        // A subscriber (the Kafka bridge) may ask to learn who published each message; see docs/gateway.md.
+        var publisherInfo = _options.Sessions.AllowPublisherInfo && packet.Properties?.GetUserProperty(PublisherInfoProperty) == "client-id";
         foreach (var requested in packet.Subscriptions)
         {
             var code = Validate(requested.TopicFilter, out var shared);
@@ -246,6 +268,7 @@ public sealed class MqttBroker
                 RetainHandling = requested.RetainHandling,
                 SubscriptionIdentifier = subscriptionId,
                 IsShared = shared,
+                PublisherInfo = publisherInfo,
             };
 
             bool isNew;
@@ -454,6 +477,12 @@ public sealed class MqttBroker
 
         public void OnSharedGroup(SharedSubscriptionGroup<Subscription> group) => matches.Shared.Add(group);
     }
+}
+
+/// <summary>What became of one message: sessions it was queued for, and QoS 1/2 deliveries refused because a queue was full.</summary>
+public readonly record struct DeliveryOutcome(int Delivered, int RefusedReliable)
+{
+    public static DeliveryOutcome operator +(DeliveryOutcome a, DeliveryOutcome b) => new(a.Delivered + b.Delivered, a.RefusedReliable + b.RefusedReliable);
 }
 
 /// <summary>The subscriptions one topic matched; reused per thread.</summary>

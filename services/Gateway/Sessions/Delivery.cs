@@ -50,9 +50,11 @@ public readonly struct SubscriptionIdentifiers
 
 /// <summary>One message on its way to one session, with what is specific to that subscriber.</summary>
 /// <param name="SharedGroup">The shared subscription it was routed through, so it can go to another member if this one leaves.</param>
+/// <param name="PublisherInfo">Add the publisher's client id as a user property (MQTT 5 subscribers that asked for it).</param>
 public readonly record struct Delivery(
     MqttMessage Message,
     QualityOfService QoS,
     bool Retain,
     SubscriptionIdentifiers SubscriptionIdentifiers,
-    SharedSubscriptionGroup<Subscription>? SharedGroup = null);
+    SharedSubscriptionGroup<Subscription>? SharedGroup = null,
+    bool PublisherInfo = false);

@@ -42,7 +42,7 @@ public readonly record struct SessionAttachment(Session Session, bool SessionPre
 /// Transitions for one client id are serialised by a striped lock, so concurrent CONNECTs with the
 /// same id settle on one winner without a global lock.
 /// </summary>
-public sealed class SessionRegistry(ISessionStore store, SessionLimits limits)
+public sealed class SessionRegistry(ISessionStore store, Func<string, SessionLimits> limitsFor)
 {
     private readonly Lock[] _stripes = Enumerable.Range(0, 64).Select(_ => new Lock()).ToArray();
 
@@ -73,7 +73,7 @@ public sealed class SessionRegistry(ISessionStore store, SessionLimits limits)
                 discarded = existing;
             }
 
-            var session = new Session(clientId, limits) { ExpiryIntervalSeconds = expiryIntervalSeconds };
+            var session = new Session(clientId, limitsFor(clientId)) { ExpiryIntervalSeconds = expiryIntervalSeconds };
             session.Attach(connection);
             Store.Add(session);
             var takenOver = discarded?.Connection;

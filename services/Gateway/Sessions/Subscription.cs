@@ -22,4 +22,7 @@ public sealed class Subscription(Session session, string filter, QualityOfServic
     public uint SubscriptionIdentifier { get; init; }
 
     public bool IsShared { get; init; }
+
+    /// <summary>Deliveries through this subscription carry the publisher's client id as a user property.</summary>
+    public bool PublisherInfo { get; init; }
 }
